@@ -1,0 +1,1 @@
+"""Interactive explorers for the lessons, built on ipywidgets."""
