@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-VENDOR := _static/vendor/.copied
+VENDOR := _extra/vendor/.copied
 BOOK_FLAGS := -W -n --keep-going
 NOTEBOOKS := notebooks
 
@@ -21,15 +21,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 
 # The book serves its own copies of the widget manager and MathJax, so pages
-# make no request to a CDN and work offline.
+# make no request to a CDN and work offline. They go to _extra (copied as is to
+# the site root), not _static, because Jupyter Book adds every .js file under
+# _static to every page.
 $(VENDOR): node_modules/.package-lock.json
-	rm -rf _static/vendor
-	mkdir -p _static/vendor/html-manager _static/vendor/mathjax
+	rm -rf _extra/vendor
+	mkdir -p _extra/vendor/html-manager _extra/vendor/mathjax
 	cd node_modules/@jupyter-widgets/html-manager/dist && \
 	  cp embed.js embed.js.LICENSE.txt *.woff2 *.woff *.ttf *.eot *.svg \
-	  ../../../../_static/vendor/html-manager/
-	cp -r node_modules/mathjax/es5/. _static/vendor/mathjax/
-	cp node_modules/mathjax/LICENSE _static/vendor/mathjax/
+	  ../../../../_extra/vendor/html-manager/
+	cp -r node_modules/mathjax/es5/. _extra/vendor/mathjax/
+	cp node_modules/mathjax/LICENSE _extra/vendor/mathjax/
 	touch $@
 
 build-book: $(INSTALLED) $(VENDOR)
@@ -73,4 +75,4 @@ lock:
 	  /tmp/mlsys-lock/bin/pip freeze --exclude-editable; echo "-e ."; } > requirements.txt
 
 clean:
-	rm -rf _build _static/vendor
+	rm -rf _build _extra

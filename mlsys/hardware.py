@@ -250,7 +250,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 },
                 interconnect=_NVLINK4,
                 source=NVIDIA_H200_DATASHEET,
-                notes="Same compute as H100 SXM; dense peaks are half the starred."
+                notes="Same compute as H100 SXM; starred datasheet peaks are sparse.",
             ),
             Accelerator(
                 name="B200",
