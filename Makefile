@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 VENDOR := _extra/vendor/.copied
-BOOK_FLAGS := -W -n --keep-going
+BOOK_FLAGS := --all -W -n --keep-going
 NOTEBOOKS := notebooks
 
 .PHONY: book test lint unit nbval build-book test-browser lab bench lock clean

@@ -1,0 +1,13 @@
+"""Shared pytest settings.
+
+nbval waits only 5 s for each output message after a cell finishes, which is
+too short on a loaded two-core runner; give it a minute instead.
+"""
+
+NBVAL_OUTPUT_TIMEOUT_SECONDS = 60
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if hasattr(item, "output_timeout"):
+            item.output_timeout = NBVAL_OUTPUT_TIMEOUT_SECONDS
