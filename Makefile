@@ -35,6 +35,7 @@ $(VENDOR): node_modules/.package-lock.json
 	touch $@
 
 build-book: $(INSTALLED) $(VENDOR)
+	rm -rf _build/html _build/jupyter_execute
 	MLSYS_STATIC_BUILD=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
 book: build-book
