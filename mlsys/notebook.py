@@ -13,26 +13,16 @@ except ImportError:  # Colab, Binder without the book tools, Pyodide
     _myst_glue = None
 
 
-class _Text:
-    """A value whose plain-text form is exactly ``text``, with no quotes."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 def glue(name: str, value: object) -> None:
     """Store ``value`` under ``name`` for the prose's ``{glue:text}`` roles.
 
-    Strings are stored without quotes, so a formatted quantity such as
-    '41.8 ms' reads as written. Nothing is displayed in the notebook.
+    Pass numbers already formatted as strings ('41.8 ms', '2,131'): myst-nb
+    strips a string's quotes, but would read a bare 2,131 as a tuple.
+    Nothing is displayed in the notebook.
     """
     if _myst_glue is None:
         return
-    stored = _Text(value) if isinstance(value, str) else value
-    _myst_glue(name, stored, display=False)
+    _myst_glue(name, value, display=False)
 
 
 def check_answer(answer: float | None, expected: float, rel_tol: float = 0.02) -> str:

@@ -39,7 +39,9 @@ def test_course_plan_has_twenty_lessons_with_lesson_01_present():
 
 
 def test_every_citation_in_notebooks_and_pages_is_in_bibliography():
-    sources = list((ROOT / "notebooks").glob("*.ipynb")) + list((ROOT / "book").glob("*.md"))
+    sources = list((ROOT / "notebooks").glob("*.ipynb")) + list(
+        (ROOT / "book").glob("*.md")
+    )
     cited = set()
     for path in sources:
         for keys in re.findall(r"\{cite:[pt]\}`([^`]+)`", path.read_text()):

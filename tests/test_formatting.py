@@ -14,8 +14,15 @@ from mlsys.formatting import (
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.0418, "41.8 ms"), (2.4, "2.40 s"), (4.79e-6, "4.79 µs"), (5e-9, "5.00 ns"),
-     (90, "1.50 min"), (7200, "2.00 h"), (0, "0 ns")],
+    [
+        (0.0418, "41.8 ms"),
+        (2.4, "2.40 s"),
+        (4.79e-6, "4.79 µs"),
+        (5e-9, "5.00 ns"),
+        (90, "1.50 min"),
+        (7200, "2.00 h"),
+        (0, "0 ns"),
+    ],
 )
 def test_format_time(seconds, text):
     assert format_time(seconds) == text

@@ -41,7 +41,13 @@ def _spec(**changes):
 
 def test_catalog_has_required_models():
     required = {"Llama 2 7B", "Llama 2 13B", "Llama 2 70B", "Llama 3 8B"}
-    required |= {"Llama 3 70B", "Llama 3 405B", "Mixtral 8x7B", "DeepSeek-V3", "OPT-13B"}
+    required |= {
+        "Llama 3 70B",
+        "Llama 3 405B",
+        "Mixtral 8x7B",
+        "DeepSeek-V3",
+        "OPT-13B",
+    }
     assert required <= set(model_names())
 
 

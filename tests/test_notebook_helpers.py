@@ -24,13 +24,15 @@ def test_glue_without_myst_nb_is_a_no_op(monkeypatch):
     assert notebook.glue("name", "41.8 ms") is None
 
 
-def test_glue_stores_strings_without_quotes(monkeypatch):
+def test_glue_passes_value_hidden(monkeypatch):
     stored = {}
-    monkeypatch.setattr(
-        notebook, "_myst_glue", lambda name, value, display: stored.update({name: value})
-    )
+
+    def fake_glue(name, value, display):
+        stored[name] = (value, display)
+
+    monkeypatch.setattr(notebook, "_myst_glue", fake_glue)
     notebook.glue("latency", "41.8 ms")
-    assert repr(stored["latency"]) == "41.8 ms"
+    assert stored["latency"] == ("41.8 ms", False)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +56,12 @@ def test_lesson01_expected_values():
     assert lesson01.expected_fp8_speedup() == pytest.approx(2.0)
     assert lesson01.expected_idle_dollars() == pytest.approx(276_480)
     assert lesson01.expected_prefill_crossover_tokens() == pytest.approx(153, abs=0.5)
+
+
+def test_glued_formatted_number_renders_as_written():
+    # myst-nb literal-evaluates glued text, so 2,131 unquoted would become (2, 131).
+    from IPython.core.formatters import format_display_data
+    from myst_nb.core.variables import format_plain_text
+
+    bundle, _ = format_display_data("2,131")
+    assert format_plain_text(bundle["text/plain"], "s") == "2,131"

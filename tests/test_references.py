@@ -1,4 +1,4 @@
-"""Published figures that the library must reproduce, each test named after its source."""
+"""Published figures the library must reproduce, each test named after its source."""
 
 import pytest
 
@@ -20,17 +20,27 @@ def test_nvidia_h100_datasheet_ridge_about_295_flop_per_byte():
 
 
 def test_touvron2023_llama2_7b_has_6_74_billion_parameters():
-    assert parameter_count(get_model("Llama 2 7B")) / 1e9 == pytest.approx(6.74, abs=0.005)
+    assert parameter_count(get_model("Llama 2 7B")) / 1e9 == pytest.approx(
+        6.74, abs=0.005
+    )
 
 
 def test_touvron2023_llama2_70b_has_about_69_billion_parameters():
-    assert parameter_count(get_model("Llama 2 70B")) / 1e9 == pytest.approx(69.0, abs=0.1)
+    assert parameter_count(get_model("Llama 2 70B")) / 1e9 == pytest.approx(
+        69.0, abs=0.1
+    )
 
 
 def test_llama3_herd_8b_70b_405b_counts():
-    assert parameter_count(get_model("Llama 3 8B")) / 1e9 == pytest.approx(8.03, abs=0.01)
-    assert parameter_count(get_model("Llama 3 70B")) / 1e9 == pytest.approx(70.6, abs=0.1)
-    assert parameter_count(get_model("Llama 3 405B")) / 1e9 == pytest.approx(405, rel=0.01)
+    assert parameter_count(get_model("Llama 3 8B")) / 1e9 == pytest.approx(
+        8.03, abs=0.01
+    )
+    assert parameter_count(get_model("Llama 3 70B")) / 1e9 == pytest.approx(
+        70.6, abs=0.1
+    )
+    assert parameter_count(get_model("Llama 3 405B")) / 1e9 == pytest.approx(
+        405, rel=0.01
+    )
 
 
 def test_mixtral_46_7b_total_12_9b_active():

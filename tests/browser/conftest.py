@@ -59,7 +59,9 @@ def browser():
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:
@@ -97,9 +99,11 @@ def open_page(browser, site_url):
         page.on("pageerror", lambda error: log.errors.append(f"page error: {error}"))
         page.on(
             "console",
-            lambda message: log.errors.append(f"console error: {message.text}")
-            if message.type == "error"
-            else None,
+            lambda message: (
+                log.errors.append(f"console error: {message.text}")
+                if message.type == "error"
+                else None
+            ),
         )
         page.goto(f"{site_url}/{path}", wait_until="load")
         return page, log
