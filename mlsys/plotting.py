@@ -16,7 +16,12 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullLocator,
+)
 from PIL import Image
 
 OKABE_ITO = {
@@ -77,15 +82,26 @@ class CourseFigure(Figure):
         return figure_to_png(self)
 
 
-def new_figure(width: float = 7.0, height: float = 3.6, ncols: int = 1) -> CourseFigure:
+def new_figure(
+    width: float = 7.0,
+    height: float = 3.6,
+    ncols: int = 1,
+    margins: dict[str, float] | None = None,
+) -> CourseFigure:
     """Create a figure in the course style, detached from pyplot's figure list.
 
     A detached figure is never shown twice by the notebook's inline backend
-    and is freed once it goes out of scope.
+    and is freed once it goes out of scope. By default matplotlib's
+    constrained layout places the axes; pass ``margins`` (the keyword
+    arguments of ``Figure.subplots_adjust``) to fix them instead, which makes
+    the first draw several times faster for figures redrawn live.
     """
+    layout = None if margins else "constrained"
     with course_style():
-        figure = CourseFigure(figsize=(width, height), layout="constrained")
+        figure = CourseFigure(figsize=(width, height), layout=layout)
         figure.subplots(1, ncols)
+    if margins:
+        figure.subplots_adjust(**margins)
     return figure
 
 
@@ -119,7 +135,7 @@ def log2_batch_axis(axis: Axes, low: int = 1, high: int = 1024) -> None:
     ticks = [2**k for k in range(0, 31, 2) if low <= 2**k <= high]
     axis.xaxis.set_major_locator(FixedLocator(ticks))
     axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.xaxis.set_minor_locator(NullLocator())
 
 
 def log10_axis(axis: Axes, which: str = "y") -> None:
@@ -128,7 +144,8 @@ def log10_axis(axis: Axes, which: str = "y") -> None:
     (axis.set_yscale if which == "y" else axis.set_xscale)("log")
     target.set_major_locator(LogLocator(base=10, numticks=12))
     target.set_major_formatter(FuncFormatter(_plain_number))
-    target.set_minor_formatter(NullFormatter())
+    # Minor ticks on a log axis cost most of a redraw and add little here.
+    target.set_minor_locator(NullLocator())
 
 
 class MarkerLayer:
@@ -137,7 +154,7 @@ class MarkerLayer:
     The figure is laid out and drawn once without the moving artists, and that
     image is kept. Each ``png()`` call pastes it back, draws only the moving
     artists and encodes the result: a few milliseconds instead of a full draw.
-    The figure's layout, limits and other artists must not change afterwards.
+    After changing anything but the moving artists, call ``redraw_background``.
     """
 
     def __init__(self, figure: Figure, moving: Sequence[Artist]) -> None:
@@ -146,9 +163,13 @@ class MarkerLayer:
         self._canvas = FigureCanvasAgg(figure)
         for artist in self._moving:
             artist.set_animated(True)  # left out of full draws
+        self.redraw_background()
+
+    def redraw_background(self) -> None:
+        """Draw the fixed part again, after its data or limits changed."""
         with course_style():
             self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(figure.bbox)
+        self._background = self._canvas.copy_from_bbox(self._figure.bbox)
 
     def png(self) -> bytes:
         """Render the fixed image with the moving artists at their current data."""

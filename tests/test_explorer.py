@@ -13,7 +13,7 @@ def test_every_position_has_a_rendered_frame(explorer):
     assert len(explorer.frames) == len(BATCH_POSITIONS)
     for frame in explorer.frames:
         assert "data:image/png;base64," in frame.value
-        assert 'alt="Two log-scale plots' in frame.value
+        assert 'alt="Two plots against batch size' in frame.value
 
 
 def test_slider_is_linked_to_stack_in_browser(explorer):

@@ -1,7 +1,6 @@
 """Lesson 01's "find the wall" explorer: one decode step against batch size."""
 
 import html
-from functools import lru_cache
 
 import numpy as np
 
@@ -54,40 +53,42 @@ DEFAULT_MODEL = "Llama 3 8B"
 DEFAULT_BATCH = 1
 DTYPE = "bf16"
 
+# Fixed axes margins, in figure fractions: a live redraw skips the layout pass.
+_MARGINS = dict(left=0.085, right=0.985, bottom=0.15, top=0.9, wspace=0.32)
 _CURVE_BATCHES = np.unique(np.geomspace(1, 1024, 80).round().astype(int))
 
 
 class _WallFigure:
-    """Throughput and latency against batch for one GPU and model.
+    """Throughput and latency against batch, redrawn for any GPU and model.
 
-    The curves, axes and layout are drawn once; each frame only redraws the
-    two markers on top of that image.
+    One figure serves every choice: picking another GPU or model moves the
+    curves, ridge and limits and redraws the background once, and each batch
+    position only redraws the two markers on top of it.
     """
 
-    def __init__(self, gpu_name: str, model_name: str) -> None:
-        gpu, model = get_accelerator(gpu_name), get_model(model_name)
-        steps = [decode_step(model, gpu, int(b), DTYPE) for b in _CURVE_BATCHES]
-        throughput = np.array([s.tokens_per_second for s in steps])
-        latency_ms = np.array([s.latency_per_token for s in steps]) * 1e3
-        ridge = ridge_batch(model, gpu, DTYPE)
-        self.figure = new_figure(width=7.6, height=3.2, ncols=2)
+    def __init__(self) -> None:
+        self.figure = new_figure(width=7.6, height=3.2, ncols=2, margins=_MARGINS)
         left, right = self.figure.axes
+        self._spans, self._ridges = [], []
         for axis in (left, right):
             log2_batch_axis(axis, 1, 1024)
             axis.set_xlabel("Batch size (streams)")
-            axis.axvspan(1, ridge, color=OKABE_ITO["sky"], alpha=0.12, lw=0)
-            axis.axvline(ridge, color=OKABE_ITO["vermillion"], ls="--", lw=1.5)
+            self._spans.append(
+                axis.axvspan(1, 2, color=OKABE_ITO["sky"], alpha=0.12, lw=0)
+            )
+            self._ridges.append(
+                axis.axvline(2, color=OKABE_ITO["vermillion"], ls="--", lw=1.5)
+            )
         log10_axis(left, "y")
-        left.plot(_CURVE_BATCHES, throughput, color=OKABE_ITO["blue"])
+        (self._throughput,) = left.plot([], [], color=OKABE_ITO["blue"])
         left.set_ylabel("Tokens/s, all streams")
         left.set_title("Throughput")
-        right.plot(_CURVE_BATCHES, latency_ms, color=OKABE_ITO["orange"])
-        right.set_ylim(0, latency_ms.max() * 1.05)
+        (self._latency,) = right.plot([], [], color=OKABE_ITO["orange"])
         right.set_ylabel("Latency per token (ms)")
         right.set_title("Latency")
-        right.annotate(
-            f"ridge\nB ≈ {ridge:,.0f}",
-            xy=(ridge, 0.95),
+        self._label = right.annotate(
+            "",
+            xy=(2, 0.95),
             xycoords=("data", "axes fraction"),
             xytext=(-4, 0),
             textcoords="offset points",
@@ -97,11 +98,34 @@ class _WallFigure:
             fontsize=10,
         )
         marker_style = dict(marker="o", color=OKABE_ITO["black"], ms=8, ls="none")
-        (self._throughput_marker,) = left.plot([1], [throughput[0]], **marker_style)
-        (self._latency_marker,) = right.plot([1], [latency_ms[0]], **marker_style)
+        (self._throughput_marker,) = left.plot([1], [1], **marker_style)
+        (self._latency_marker,) = right.plot([1], [1], **marker_style)
         self._markers = MarkerLayer(
             self.figure, [self._throughput_marker, self._latency_marker]
         )
+        self._showing: tuple[str, str] | None = None
+
+    def show(self, gpu_name: str, model_name: str) -> None:
+        """Draw the curves of one GPU and model, unless they are already drawn."""
+        if self._showing == (gpu_name, model_name):
+            return
+        gpu, model = get_accelerator(gpu_name), get_model(model_name)
+        steps = [decode_step(model, gpu, int(b), DTYPE) for b in _CURVE_BATCHES]
+        throughput = np.array([s.tokens_per_second for s in steps])
+        latency_ms = np.array([s.latency_per_token for s in steps]) * 1e3
+        ridge = ridge_batch(model, gpu, DTYPE)
+        self._throughput.set_data(_CURVE_BATCHES, throughput)
+        self._latency.set_data(_CURVE_BATCHES, latency_ms)
+        left, right = self.figure.axes
+        left.set_ylim(throughput.min() * 0.7, throughput.max() * 1.6)
+        right.set_ylim(0, latency_ms.max() * 1.08)
+        for span, line in zip(self._spans, self._ridges, strict=True):
+            span.set_width(ridge - 1)
+            line.set_xdata([ridge, ridge])
+        self._label.xy = (ridge, 0.95)
+        self._label.set_text(f"ridge\nB ≈ {ridge:,.0f}")
+        self._markers.redraw_background()
+        self._showing = (gpu_name, model_name)
 
     def png(self, step: DecodeStep) -> bytes:
         """Render the figure with the markers at one decode step."""
@@ -110,14 +134,21 @@ class _WallFigure:
         return self._markers.png()
 
 
-@lru_cache(maxsize=16)
+_FIGURE: _WallFigure | None = None
+
+
 def _wall_figure(gpu_name: str, model_name: str) -> _WallFigure:
-    return _WallFigure(gpu_name, model_name)
+    """Return the shared figure, showing one GPU and model."""
+    global _FIGURE
+    if _FIGURE is None:
+        _FIGURE = _WallFigure()
+    _FIGURE.show(gpu_name, model_name)
+    return _FIGURE
 
 
 def _alt_text(gpu_name: str, model_name: str, batch: int, ridge: float) -> str:
     return (
-        f"Two log-scale plots against batch size for {model_name} on {gpu_name}. "
+        f"Two plots against batch size (log scale) for {model_name} on {gpu_name}. "
         "Throughput rises in proportion to batch until the ridge at batch "
         f"{ridge:,.0f}, "
         "then flattens. Latency per token stays flat until the ridge, then grows. "
