@@ -139,10 +139,12 @@ def main() -> int:
     missed = False
     for name, value in results.items():
         budget = BUDGETS.get(name)
-        verdict = "" if budget is None else ("ok" if value <= budget else "OVER BUDGET")
-        limit = "" if budget is None else f" (budget {budget:g})"
-        print(f"{name}: {value:.3g}{limit} {verdict}".rstrip())
-        missed |= verdict == "OVER BUDGET"
+        if budget is None:
+            print(f"{name}: {value:.3g}")
+            continue
+        verdict = "ok" if value <= budget else "OVER BUDGET"
+        print(f"{name}: {value:.3g} (budget {budget:g}) {verdict}")
+        missed |= value > budget
     return 1 if missed else 0
 
 

@@ -92,9 +92,9 @@ def new_figure(
 
     A detached figure is never shown twice by the notebook's inline backend
     and is freed once it goes out of scope. By default matplotlib's
-    constrained layout places the axes; pass ``margins`` (the keyword
-    arguments of ``Figure.subplots_adjust``) to fix them instead, which makes
-    the first draw several times faster for figures redrawn live.
+    constrained layout places the axes. Figures redrawn live can pass
+    ``margins`` (keyword arguments of ``Figure.subplots_adjust``) instead,
+    because a layout pass costs more than the rest of a draw.
     """
     layout = None if margins else "constrained"
     with course_style():

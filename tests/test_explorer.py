@@ -34,7 +34,7 @@ def test_readouts_show_regime_on_both_sides_of_ridge():
     assert "compute-bound" in render_frame(settings, 1024)
 
 
-def test_model_that_does_not_fit_shows_message_not_traceback():
+def test_unfit_model_shows_message():
     explorer = find_the_wall(gpu="L4", model="Llama 2 7B")
     explorer.pickers["Model"].value = "Llama 3 405B"
     current = explorer.frames[explorer.slider.index].value
