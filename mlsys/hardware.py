@@ -15,6 +15,10 @@ from mlsys.sources import Source
 
 TERA = 1e12
 GIGA = 1e9
+GIB = 2**30
+"""Bytes in a gibibyte. Vendors label memory capacity in "GB" but mean GiB:
+HBM and GDDR come in power-of-two sizes, and an "80 GB" H100 reports
+81,559 MiB to nvidia-smi. Bandwidths, by contrast, are decimal."""
 
 BYTES_PER_ELEMENT: Mapping[str, float] = MappingProxyType(
     {
@@ -85,8 +89,8 @@ class Accelerator:
     name: str
     vendor: str
     memory_type: str
-    memory_bytes: float
-    memory_bandwidth: float  # bytes/s
+    memory_bytes: float  # capacity in bytes; the vendor's "80 GB" is 80 GiB
+    memory_bandwidth: float  # bytes/s, decimal as printed
     dense_peak: Mapping[str, float]  # FLOP/s (OP/s for int8) per data type, dense
     interconnect: Interconnect
     source: Source
@@ -182,7 +186,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="A100 SXM 80GB",
                 vendor="NVIDIA",
                 memory_type="HBM2e",
-                memory_bytes=80 * GIGA,
+                memory_bytes=80 * GIB,
                 memory_bandwidth=2039 * GIGA,
                 dense_peak={
                     "tf32": 156 * TERA,
@@ -198,7 +202,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="H100 SXM",
                 vendor="NVIDIA",
                 memory_type="HBM3",
-                memory_bytes=80 * GIGA,
+                memory_bytes=80 * GIB,
                 memory_bandwidth=3350 * GIGA,
                 dense_peak={
                     "tf32": 494.5 * TERA,
@@ -218,7 +222,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="H100 PCIe",
                 vendor="NVIDIA",
                 memory_type="HBM2e",
-                memory_bytes=80 * GIGA,
+                memory_bytes=80 * GIB,
                 memory_bandwidth=2000 * GIGA,
                 dense_peak={
                     "tf32": 378 * TERA,
@@ -239,7 +243,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="H200 SXM",
                 vendor="NVIDIA",
                 memory_type="HBM3e",
-                memory_bytes=141 * GIGA,
+                memory_bytes=141 * GIB,
                 memory_bandwidth=4800 * GIGA,
                 dense_peak={
                     "tf32": 494.5 * TERA,
@@ -256,7 +260,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="B200",
                 vendor="NVIDIA",
                 memory_type="HBM3e",
-                memory_bytes=180 * GIGA,
+                memory_bytes=180 * GIB,
                 memory_bandwidth=8000 * GIGA,
                 dense_peak={
                     "tf32": 1100 * TERA,
@@ -279,7 +283,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="MI300X",
                 vendor="AMD",
                 memory_type="HBM3",
-                memory_bytes=192 * GIGA,
+                memory_bytes=192 * GIB,
                 memory_bandwidth=5300 * GIGA,
                 dense_peak={
                     "tf32": 653.7 * TERA,
@@ -302,7 +306,7 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="L4",
                 vendor="NVIDIA",
                 memory_type="GDDR6",
-                memory_bytes=24 * GIGA,
+                memory_bytes=24 * GIB,
                 memory_bandwidth=300 * GIGA,
                 dense_peak={
                     "tf32": 60 * TERA,
@@ -319,14 +323,14 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
                 name="TPU v5e",
                 vendor="Google",
                 memory_type="HBM2",
-                memory_bytes=16 * GIGA,
+                memory_bytes=16 * GIB,
                 memory_bandwidth=819 * GIGA,
                 dense_peak={"bf16": 197 * TERA, "int8": 393 * TERA},
                 interconnect=Interconnect("ICI (4 ports)", 400 * GIGA, True),
                 source=GOOGLE_TPU_V5E_DOCS,
                 notes=(
                     "TPUs have no sparse peak. ICI: 400 GB/s per chip, both directions "
-                    "summed (older pages: 1,600 Gbit/s one way)."
+                    "summed (older pages: 1,600 Gbit/s per chip)."
                 ),
             ),
         )

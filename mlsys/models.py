@@ -62,7 +62,7 @@ class TransformerSpec:
     bias: bool  # biases on the linear layers
     tied_embeddings: bool  # output projection shares the input embedding
     learned_positions: int  # rows of a learned position table; 0 with RoPE
-    published_params: float
+    published_params: float  # the size the source names the model by, e.g. 7e9
     source: Source
     moe: MixtureOfExperts | None = None
     mla: LatentAttention | None = None
@@ -160,6 +160,23 @@ def active_parameter_count(spec: TransformerSpec) -> int:
     return _count(spec, active_only=True)
 
 
+def lookup_only_parameter_count(spec: TransformerSpec) -> int:
+    """Count parameters that a token only looks up a row of, never multiplies by.
+
+    These are the input embedding table (unless it is tied to the output head,
+    which multiplies by all of it) and any learned position table.
+    """
+    positions = spec.learned_positions * spec.hidden_size
+    if spec.tied_embeddings:
+        return positions
+    return spec.vocab_size * spec.hidden_size + positions
+
+
+def output_head_parameter_count(spec: TransformerSpec) -> int:
+    """Count the output projection to vocabulary logits (shared when tied)."""
+    return spec.vocab_size * spec.hidden_size
+
+
 def weight_bytes(spec: TransformerSpec, dtype: str = "bf16") -> float:
     """Return the bytes that all the weights take in ``dtype``."""
     return parameter_count(spec) * bytes_per_element(dtype)
@@ -244,7 +261,7 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 ffn_size=11008,
                 vocab_size=32000,
                 attention="MHA",
-                published_params=6.74e9,
+                published_params=7e9,
                 source=META_LLAMA2_PAPER,
                 **_LLAMA_STYLE,
             ),
@@ -272,7 +289,7 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 ffn_size=28672,
                 vocab_size=32000,
                 attention="GQA",
-                published_params=69.0e9,
+                published_params=70e9,
                 source=META_LLAMA2_PAPER,
                 **_LLAMA_STYLE,
             ),
@@ -286,7 +303,7 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 ffn_size=14336,
                 vocab_size=128256,
                 attention="GQA",
-                published_params=8.03e9,
+                published_params=8e9,
                 source=META_LLAMA3_PAPER,
                 notes=_LLAMA3_VOCAB_NOTE,
                 **_LLAMA_STYLE,
@@ -301,7 +318,7 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 ffn_size=28672,
                 vocab_size=128256,
                 attention="GQA",
-                published_params=70.6e9,
+                published_params=70e9,
                 source=META_LLAMA3_PAPER,
                 notes=_LLAMA3_VOCAB_NOTE,
                 **_LLAMA_STYLE,
@@ -334,9 +351,13 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 moe=MixtureOfExperts(
                     n_routed_experts=8, experts_per_token=2, expert_ffn_size=14336
                 ),
-                published_params=46.7e9,
-                published_active_params=12.9e9,
+                published_params=47e9,
+                published_active_params=13e9,
                 source=MIXTRAL_PAPER,
+                notes=(
+                    "The paper gives 47B total and 13B active; Mistral's release "
+                    "announcement gives 46.7B and 12.9B, which the count reproduces."
+                ),
                 **_LLAMA_STYLE,
             ),
             TransformerSpec(
@@ -368,8 +389,9 @@ MODELS: Mapping[str, TransformerSpec] = MappingProxyType(
                 published_active_params=37e9,
                 source=DEEPSEEK_V3_REPORT,
                 notes=(
-                    "Counts exclude the 14B multi-token-prediction module, as the "
-                    "report's 671B and 37B do."
+                    "Counts exclude the multi-token-prediction module, as the "
+                    "report's 671B and 37B do. The active count here includes the "
+                    "0.9B input embedding table; without it, it is 36.7B."
                 ),
                 **_LLAMA_STYLE,
             ),

@@ -11,7 +11,12 @@ import math
 from dataclasses import dataclass
 
 from mlsys.hardware import Accelerator, bytes_per_element
-from mlsys.models import TransformerSpec, parameter_count
+from mlsys.models import (
+    TransformerSpec,
+    lookup_only_parameter_count,
+    output_head_parameter_count,
+    parameter_count,
+)
 
 COMPUTE_BOUND = "compute-bound"
 BANDWIDTH_BOUND = "bandwidth-bound"
@@ -100,8 +105,8 @@ class DecodeStep(StepEstimate):
     """One decode step: every stream in the batch emits one token."""
 
     batch: int = 1
-    weight_bytes: float = 0.0
-    fits: bool = True  # whether the weights fit in the chip's memory
+    weight_bytes: float = 0.0  # all the weights, which must sit in memory
+    fits: bool = True  # whether all the weights fit in the chip's memory
 
     @property
     def latency_per_token(self) -> float:
@@ -121,39 +126,52 @@ def _dense_model(model: TransformerSpec) -> None:
         )
 
 
+def multiplied_parameter_count(model: TransformerSpec) -> int:
+    """Count the parameters a forward pass multiplies each token by.
+
+    That is every parameter except the lookup-only tables (input embeddings
+    and learned positions), of which a token reads one row.
+    """
+    return parameter_count(model) - lookup_only_parameter_count(model)
+
+
 def decode_step(
     model: TransformerSpec, gpu: Accelerator, batch: int, dtype: str = "bf16"
 ) -> DecodeStep:
     """Estimate one decode step of a dense model on one chip.
 
-    Assumptions: the step does 2 * N * batch FLOPs (one multiply-add per
-    parameter per token) and reads the N weights once, at ``dtype`` size each.
+    Assumptions: with M the parameters each token is multiplied by (all but
+    the embedding lookup tables), the step does 2 * M * batch FLOPs (one
+    multiply-add per parameter per token) and reads those M weights once, at
+    ``dtype`` size each; the embedding rows it looks up are negligible.
     KV-cache reads and attention FLOPs are left out, which is close for short
     contexts and optimistic for long ones. Weights that do not fit in memory
     still get an estimate, with ``fits`` set to False.
     """
     _dense_model(model)
     _require_count("batch", batch, MAX_BATCH)
-    n_params = parameter_count(model)
-    weights = n_params * bytes_per_element(dtype)
-    flops = 2.0 * n_params * batch
+    size = bytes_per_element(dtype)
+    multiplied = multiplied_parameter_count(model)
+    read = multiplied * size
+    flops = 2.0 * multiplied * batch
     peak = gpu.peak_flops(dtype)
+    all_weights = parameter_count(model) * size
     return DecodeStep(
         flops=flops,
-        bytes_moved=weights,
-        time=operation_time(flops, weights, peak, gpu.memory_bandwidth),
-        bound=binding_wall(flops, weights, peak, gpu.memory_bandwidth),
+        bytes_moved=read,
+        time=operation_time(flops, read, peak, gpu.memory_bandwidth),
+        bound=binding_wall(flops, read, peak, gpu.memory_bandwidth),
         tokens=batch,
         batch=batch,
-        weight_bytes=weights,
-        fits=weights <= gpu.memory_bytes,
+        weight_bytes=all_weights,
+        fits=all_weights <= gpu.memory_bytes,
     )
 
 
 def ridge_batch(model: TransformerSpec, gpu: Accelerator, dtype: str = "bf16") -> float:
     """Return the decode batch at which a dense model's step reaches the ridge.
 
-    With 2 * N * B FLOPs over N * bytes_per_param bytes, intensity is
+    With 2 * M * B FLOPs over M * bytes_per_param bytes, intensity is
     2 * B / bytes_per_param, so the ridge batch is ridge * bytes_per_param / 2.
     """
     _dense_model(model)
@@ -164,13 +182,18 @@ def ridge_batch(model: TransformerSpec, gpu: Accelerator, dtype: str = "bf16") -
 def prefill_flops(model: TransformerSpec, prompt_tokens: int) -> float:
     """Return the forward-pass FLOPs of a prompt of ``prompt_tokens`` tokens.
 
-    2 * N per token for the weights, plus attention's score and value products:
-    4 * layers * prompt_tokens**2 * (heads * head_dim), as in the PaLM paper's
-    appendix B. The causal mask's savings are ignored, so this is an upper count.
+    Every token is multiplied by the transformer's weights (2 FLOPs per
+    weight), but only the last one by the output head, because serving needs
+    logits only for the next token. Attention's score and value products add
+    4 * layers * prompt_tokens**2 * (heads * head_dim), the forward share of
+    the PaLM paper's 12 * L * H * Q * T per token (appendix B). That count
+    ignores the causal mask's savings, so it is an upper count.
     """
     _dense_model(model)
     _require_count("prompt_tokens", prompt_tokens, MAX_TOKENS)
-    weights_flops = 2.0 * parameter_count(model) * prompt_tokens
+    head = output_head_parameter_count(model)
+    body = multiplied_parameter_count(model) - head
+    weights_flops = 2.0 * body * prompt_tokens + 2.0 * head
     attention_width = model.n_heads * model.head_dim
     attention_flops = 4.0 * model.n_layers * prompt_tokens**2 * attention_width
     return weights_flops + attention_flops
@@ -181,11 +204,12 @@ def prefill(
 ) -> StepEstimate:
     """Estimate the prefill of one prompt on one chip (the time to first token).
 
-    Bytes moved are the weights read once; activations are assumed to stay
-    on chip, which holds for the large matrix multiplications that dominate.
+    Bytes moved are the multiplied weights read once; activations are assumed
+    to stay on chip, which holds for the large matrix multiplications that
+    dominate.
     """
     flops = prefill_flops(model, prompt_tokens)
-    weights = parameter_count(model) * bytes_per_element(dtype)
+    weights = multiplied_parameter_count(model) * bytes_per_element(dtype)
     peak = gpu.peak_flops(dtype)
     return StepEstimate(
         flops=flops,

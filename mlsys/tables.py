@@ -37,7 +37,8 @@ def hardware_table() -> str:
         ridge = ridge_point(chip.peak_flops("bf16"), chip.memory_bandwidth)
         link = chip.interconnect
         rows.append(
-            f"| {chip.name} | {format_bytes(chip.memory_bytes)} {chip.memory_type} "
+            f"| {chip.name} | {format_bytes(chip.memory_bytes, binary=True)} "
+            f"{chip.memory_type} "
             f"| {format_bandwidth(chip.memory_bandwidth)} | {peaks} | {ridge:,.0f} "
             f"| {link.name}: {format_bandwidth(link.bandwidth_per_direction)} "
             f"| {{cite:p}}`{chip.source.bibkey}` |"

@@ -7,7 +7,9 @@ from mlsys.models import (
     active_parameter_count,
     get_model,
     kv_cache_bytes_per_token,
+    lookup_only_parameter_count,
     model_names,
+    output_head_parameter_count,
     parameter_count,
     weight_bytes,
 )
@@ -52,9 +54,9 @@ def test_catalog_has_required_models():
 
 
 @pytest.mark.parametrize("spec", MODELS.values(), ids=lambda s: s.name)
-def test_computed_count_matches_published(spec):
-    # Published counts are rounded (OPT's "13B" is 12.85 billion), hence 2 %.
-    assert parameter_count(spec) == pytest.approx(spec.published_params, rel=0.02)
+def test_computed_count_matches_model_name(spec):
+    # Sources name models by rounded sizes: Llama 2 "7B" has 6.74 billion.
+    assert parameter_count(spec) == pytest.approx(spec.published_params, rel=0.04)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +64,7 @@ def test_computed_count_matches_published(spec):
 )
 def test_active_count_matches_published(spec):
     assert active_parameter_count(spec) == pytest.approx(
-        spec.published_active_params, rel=0.02
+        spec.published_active_params, rel=0.03
     )
 
 
@@ -96,6 +98,14 @@ def test_kv_cache_gqa_and_mha():
 
 def test_kv_cache_mla_caches_latent_and_rope_key():
     assert kv_cache_bytes_per_token(get_model("DeepSeek-V3")) == 61 * (512 + 64) * 2
+
+
+def test_lookup_only_tables():
+    llama, opt = get_model("Llama 3 8B"), get_model("OPT-13B")
+    assert lookup_only_parameter_count(llama) == 128_256 * 4096
+    # OPT ties its embeddings to the output head, so only positions are lookup-only.
+    assert lookup_only_parameter_count(opt) == 2050 * 5120
+    assert output_head_parameter_count(opt) == 50_272 * 5120
 
 
 def test_weight_bytes_scale_with_dtype():

@@ -43,7 +43,7 @@ def test_llama3_herd_8b_70b_405b_counts():
     )
 
 
-def test_mixtral_46_7b_total_12_9b_active():
+def test_mistral_announcement_mixtral_46_7b_total_12_9b_active():
     mixtral = get_model("Mixtral 8x7B")
     assert parameter_count(mixtral) / 1e9 == pytest.approx(46.7, abs=0.05)
     assert active_parameter_count(mixtral) / 1e9 == pytest.approx(12.9, abs=0.05)

@@ -11,6 +11,7 @@ from mlsys.roofline import (
     attainable_flops,
     binding_wall,
     decode_step,
+    multiplied_parameter_count,
     operation_time,
     prefill,
     prefill_flops,
@@ -57,9 +58,19 @@ def test_decode_intensity_equals_batch_in_16_bit():
         assert decode_step(LLAMA3_8B, H100, batch).intensity == pytest.approx(batch)
 
 
+def test_decode_reads_all_but_lookup_tables():
+    step = decode_step(LLAMA3_8B, H100, 1)
+    embedding = 128_256 * 4096
+    assert (
+        multiplied_parameter_count(LLAMA3_8B) == parameter_count(LLAMA3_8B) - embedding
+    )
+    assert step.bytes_moved == 2 * multiplied_parameter_count(LLAMA3_8B)
+    assert step.weight_bytes == 2 * parameter_count(LLAMA3_8B)
+
+
 def test_decode_batch_one_is_weights_over_bandwidth():
     step = decode_step(LLAMA3_8B, H100, 1)
-    expected = parameter_count(LLAMA3_8B) * 2 / H100.memory_bandwidth
+    expected = multiplied_parameter_count(LLAMA3_8B) * 2 / H100.memory_bandwidth
     assert step.latency_per_token == pytest.approx(expected)
     assert step.bound == BANDWIDTH_BOUND
     assert step.tokens_per_second == pytest.approx(1 / expected)
@@ -111,7 +122,9 @@ def test_decode_rejects_dtype_chip_lacks():
 
 def test_prefill_flops_weights_plus_attention():
     tokens = 1000
-    weights = 2 * parameter_count(LLAMA3_8B) * tokens
+    head = 128_256 * 4096  # output head: last token only
+    body = multiplied_parameter_count(LLAMA3_8B) - head
+    weights = 2 * body * tokens + 2 * head
     attention = 4 * 32 * tokens**2 * (32 * 128)
     assert prefill_flops(LLAMA3_8B, tokens) == weights + attention
 

@@ -4,7 +4,7 @@ from mlsys import costs
 from mlsys.hardware import get_accelerator
 from mlsys.models import get_model
 from mlsys.notebook import check_answer
-from mlsys.roofline import decode_step, ridge_point
+from mlsys.roofline import decode_step, prefill, ridge_point
 
 
 def expected_decode_floor_ms() -> float:
@@ -67,3 +67,18 @@ def check_prefill_crossover(answer_tokens: float | None) -> str:
     return check_answer(
         answer_tokens, expected_prefill_crossover_tokens(), rel_tol=0.05
     )
+
+
+def expected_prefill_stall_steps() -> float:
+    """Exercise 6: decode steps a 2,000-token prefill stalls a batch of 32 streams.
+
+    Llama 3 8B on H100 SXM, bf16. A batch of 32 is far below the ridge, so its
+    step takes as long as a batch of 1.
+    """
+    model, gpu = get_model("Llama 3 8B"), get_accelerator("H100 SXM")
+    return prefill(model, gpu, 2_000).time / decode_step(model, gpu, 32).time
+
+
+def check_prefill_stall(answer_steps: float | None) -> str:
+    """Check exercise 6 (decode steps, 3 % tolerance)."""
+    return check_answer(answer_steps, expected_prefill_stall_steps(), rel_tol=0.03)

@@ -1,6 +1,7 @@
 """Lesson 01's "find the wall" explorer: one decode step against batch size."""
 
 import html
+import math
 
 import numpy as np
 
@@ -164,9 +165,9 @@ def render_frame(settings: dict, batch: int) -> str:
     if not step.fits:
         raise ValueError(
             f"{model_name} holds {format_bytes(step.weight_bytes)} of bf16 weights, "
-            f"more than the {format_bytes(gpu.memory_bytes)} of one {gpu_name}, so it "
-            "does not fit on one chip. Pick a smaller model or a chip with more "
-            "memory; lesson 10 "
+            f"more than the {format_bytes(gpu.memory_bytes, binary=True)} of one "
+            f"{gpu_name}, so it does not fit on one chip. Pick a smaller model or a "
+            "chip with more memory; lesson 10 "
             "splits a model across chips."
         )
     ridge = ridge_point(gpu.peak_flops(DTYPE), gpu.memory_bandwidth)
@@ -185,6 +186,7 @@ def render_frame(settings: dict, batch: int) -> str:
         ),
         ("Latency per token", format_time(step.latency_per_token)),
         ("Tokens/s, all streams", f"{step.tokens_per_second:,.0f}"),
+        ("Compute-bound from batch", f"{math.floor(crossover) + 1:,}"),
     ]
     rows = "".join(
         f'<tr><th scope="row" style="text-align:left;padding:2px 12px 2px 0;'
@@ -225,7 +227,8 @@ def find_the_wall(
         },
         render=render_frame,
         static_note=(
-            f"On this web page the batch slider works for {model} on {gpu}. "
-            "To change the GPU or the model, run the notebook (see Run it locally)."
+            f"On this web page the batch slider works for {html.escape(model)} on "
+            f"{html.escape(gpu)}. To change the GPU or the model, run the notebook: "
+            '<a href="../book/orientation.html#three-ways-to-use-it">how to run it</a>.'
         ),
     )

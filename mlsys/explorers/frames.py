@@ -40,7 +40,8 @@ class FrameExplorer:
 
     ``render(settings, position)`` returns the HTML of one frame; ``settings``
     maps each picker's name to its value. A ``ValueError`` raised by ``render``
-    is shown as a message in the frame instead of a traceback.
+    is shown as a message in the frame instead of a traceback. ``static_note``
+    is HTML, shown under the explorer when the static book is built.
     """
 
     def __init__(
@@ -95,9 +96,7 @@ class FrameExplorer:
         if is_static_build():
             for picker in self.pickers.values():
                 picker.disabled = True
-            note.value = (
-                f'<p class="mlsys-note"><em>{html.escape(static_note)}</em></p>'
-            )
+            note.value = f'<p class="mlsys-note"><em>{static_note}</em></p>'
         for picker in self.pickers.values():
             picker.observe(self._on_picker_change, names="value")
         self.slider.observe(self._on_slider_change, names="index")
