@@ -66,6 +66,7 @@ lab: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_simulator.py
 
 # Re-pin requirements.txt from requirements.in in a scratch environment.
 lock:
