@@ -1,7 +1,6 @@
 """The course's lesson plan: twenty lessons in five parts."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -13,9 +12,13 @@ class Lesson:
     part: str
     notebook: str  # file name under notebooks/, without the .ipynb suffix
 
-    def exists(self, notebooks_dir: Path) -> bool:
-        """Whether the lesson's notebook is in ``notebooks_dir``."""
-        return (notebooks_dir / f"{self.notebook}.ipynb").is_file()
+    def is_published(self, toc: str) -> bool:
+        """Whether the book's table of contents (the text of _toc.yml) lists it.
+
+        A notebook still being written can sit in notebooks/ without a link
+        from the course map, because the map follows the table of contents.
+        """
+        return f"file: notebooks/{self.notebook}" in toc
 
 
 _PARTS = {

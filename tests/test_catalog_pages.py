@@ -33,9 +33,16 @@ def test_model_table_has_a_row_per_model():
     assert "128,256" in model_notes()
 
 
-def test_course_plan_has_twenty_lessons_with_lesson_01_present():
+def test_course_plan_has_twenty_lessons():
     assert [lesson.number for lesson in LESSONS] == list(range(1, 21))
-    assert LESSONS[0].exists(ROOT / "notebooks")
+
+
+def test_every_published_lesson_has_its_notebook():
+    toc = (ROOT / "_toc.yml").read_text()
+    assert LESSONS[0].is_published(toc)
+    for lesson in LESSONS:
+        if lesson.is_published(toc):
+            assert (ROOT / "notebooks" / f"{lesson.notebook}.ipynb").is_file()
 
 
 def test_every_citation_in_notebooks_and_pages_is_in_bibliography():
