@@ -5,8 +5,9 @@ Each one here is a dated assumption with a range, and every function takes
 the price as an argument so a reader can put in their own.
 """
 
-import math
 from dataclasses import dataclass
+
+from mlsys.validation import is_finite_number
 
 HOURS_PER_YEAR = 24 * 365
 
@@ -64,7 +65,7 @@ CPU_RENTAL = PriceAssumption(
 
 
 def _require_non_negative(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+    if not (is_finite_number(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
@@ -83,7 +84,7 @@ def idle_cost(
 
     ``idle_fraction`` is the share of paid hours with no useful work, from 0 to 1.
     """
-    if not (isinstance(idle_fraction, int | float) and 0 <= idle_fraction <= 1):
+    if not (is_finite_number(idle_fraction) and 0 <= idle_fraction <= 1):
         raise ValueError(f"idle_fraction must be from 0 to 1, got {idle_fraction!r}")
     return fleet_cost(n_devices, price_per_hour, hours) * idle_fraction
 
@@ -91,7 +92,7 @@ def idle_cost(
 def cost_per_million_tokens(price_per_hour: float, tokens_per_second: float) -> float:
     """Return the price of a million tokens from a device's hourly price and rate."""
     _require_non_negative("price_per_hour", price_per_hour)
-    if not (isinstance(tokens_per_second, int | float) and tokens_per_second > 0):
+    if not (is_finite_number(tokens_per_second) and tokens_per_second > 0):
         raise ValueError(f"tokens_per_second must be > 0, got {tokens_per_second!r}")
     tokens_per_hour = tokens_per_second * 3600
     return price_per_hour / tokens_per_hour * 1e6

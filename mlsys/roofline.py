@@ -7,7 +7,6 @@ that lower bound: real kernels reach some fraction of it, which later lessons
 measure as MFU and MBU.
 """
 
-import math
 from dataclasses import dataclass
 
 from mlsys.hardware import Accelerator, bytes_per_element
@@ -17,22 +16,19 @@ from mlsys.models import (
     output_head_parameter_count,
     parameter_count,
 )
+from mlsys.validation import is_finite_number, is_integer
 
 COMPUTE_BOUND = "compute-bound"
 BANDWIDTH_BOUND = "bandwidth-bound"
 
 
 def _require_positive(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    if not (is_finite_number(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def _require_count(name: str, value: int, maximum: int) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 1 <= value <= maximum
-    ):
+    if not is_integer(value) or not 1 <= value <= maximum:
         raise ValueError(
             f"{name} must be an integer from 1 to {maximum:,}, got {value!r}"
         )

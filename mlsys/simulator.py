@@ -41,6 +41,7 @@ from mlsys.models import (
 )
 from mlsys.roofline import multiplied_parameter_count
 from mlsys.serving_results import ReplicaTimeline, SimulationResult
+from mlsys.validation import is_integer
 from mlsys.workload import Request
 
 
@@ -457,7 +458,7 @@ def simulate_disaggregated(
         ("prefill_replicas", prefill_replicas),
         ("decode_replicas", decode_replicas),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_integer(value) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     ordered = sorted(requests, key=lambda r: r.arrival)
     records: dict[int, _Record] = {}

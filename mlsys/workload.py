@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlsys.validation import is_finite_number, is_integer
+
 EXAMPLE_TRACE = Path(__file__).parent / "data" / "example_trace.csv"
 """A small synthetic chat-like trace shipped with the library; see ``example_trace``."""
 
@@ -32,7 +34,7 @@ class Request:
             )
         for name in ("prompt_tokens", "output_tokens"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ValueError(
                     f"request {self.id}: {name} must be an integer >= 1, got {value!r}"
                 )
@@ -40,7 +42,7 @@ class Request:
 
 def poisson_arrivals(rate: float, count: int, seed: int) -> np.ndarray:
     """Return ``count`` arrival times (s) of a Poisson process, ``rate`` per second."""
-    if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+    if not (is_finite_number(rate) and rate > 0):
         raise ValueError(f"arrival rate must be > 0 requests/s, got {rate!r}")
     _require_count(count)
     gaps = np.random.default_rng(seed).exponential(1.0 / rate, size=count)
@@ -66,7 +68,7 @@ def lognormal_lengths(
 
 
 def _require_count(count: int) -> None:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if not is_integer(count) or count < 1:
         raise ValueError(f"request count must be an integer >= 1, got {count!r}")
 
 
