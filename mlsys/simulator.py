@@ -29,6 +29,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -119,18 +120,43 @@ class Replica:
         counts query-key pairs; ``kv_tokens_read`` counts cached tokens read.
         Each input token also writes its own KV entry.
         """
+        c = self._cost_terms
+        flops = c.body_flops_per_token * tokens + c.head_flops_per_token * logit_tokens
+        flops += c.flops_per_attention_pair * attention_pairs
+        moved = c.weight_bytes_read + (kv_tokens_read + tokens) * c.kv_bytes_per_token
+        return max(flops / c.peak_flops, moved / c.bandwidth) + self.iteration_overhead
+
+    @cached_property
+    def _cost_terms(self) -> "_CostTerms":
+        # Computed once per replica: an iteration_time call is in the inner loop.
         model = self.model
-        size = bytes_per_element(self.dtype)
         head = output_head_parameter_count(model)
         body = multiplied_parameter_count(model) - head
-        attention_width = model.n_heads * model.head_dim
-        flops = 2.0 * body * tokens + 2.0 * head * logit_tokens
-        flops += 4.0 * model.n_layers * attention_width * attention_pairs
-        moved = (body + head) * size
-        moved += (kv_tokens_read + tokens) * self.kv_bytes_per_token
-        compute = flops / self.peak_flops
-        memory = moved / self.bandwidth
-        return max(compute, memory) + self.iteration_overhead
+        return _CostTerms(
+            body_flops_per_token=2.0 * body,
+            head_flops_per_token=2.0 * head,
+            flops_per_attention_pair=4.0
+            * model.n_layers
+            * model.n_heads
+            * model.head_dim,
+            weight_bytes_read=(body + head) * bytes_per_element(self.dtype),
+            kv_bytes_per_token=self.kv_bytes_per_token,
+            peak_flops=self.peak_flops,
+            bandwidth=self.bandwidth,
+        )
+
+
+@dataclass(frozen=True)
+class _CostTerms:
+    """Per-replica constants of the iteration cost model."""
+
+    body_flops_per_token: float
+    head_flops_per_token: float
+    flops_per_attention_pair: float
+    weight_bytes_read: float
+    kv_bytes_per_token: float
+    peak_flops: float
+    bandwidth: float
 
 
 @dataclass

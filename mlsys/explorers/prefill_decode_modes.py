@@ -505,8 +505,10 @@ def _readout_rows(results: dict[str, SimulationResult], slo: SLO) -> str:
         ("Requests meeting the SLO", lambda r: f"{r.slo_attainment(slo):.0%}"),
     ]
     header = "".join(
-        f'<th scope="col" style="padding:2px 10px;text-align:right;'
-        f'color:{MODE_COLOURS[mode]}">{mode}</th>'
+        # Dark text over a border in the mode's colour: the plot colours are too
+        # light for text on white.
+        f'<th scope="col" style="padding:2px 10px;text-align:right;color:#111;'
+        f'border-bottom:3px solid {MODE_COLOURS[mode]}">{mode}</th>'
         for mode in results
     )
     body = "".join(
