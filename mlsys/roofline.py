@@ -175,15 +175,28 @@ def ridge_batch(model: TransformerSpec, gpu: Accelerator, dtype: str = "bf16") -
     return ridge * bytes_per_element(dtype) / 2
 
 
-def prefill_flops(model: TransformerSpec, prompt_tokens: int) -> float:
+def causal_attention_pairs(new_tokens: int, cached_tokens: int = 0) -> float:
+    """Count the query-key pairs of ``new_tokens`` queries under a causal mask.
+
+    Each new token attends to the ``cached_tokens`` before it, to the new
+    tokens before it, and to itself: new * cached + new * (new + 1) / 2 pairs.
+    """
+    return new_tokens * cached_tokens + new_tokens * (new_tokens + 1) / 2
+
+
+def prefill_flops(
+    model: TransformerSpec, prompt_tokens: int, causal: bool = False
+) -> float:
     """Return the forward-pass FLOPs of a prompt of ``prompt_tokens`` tokens.
 
     Every token is multiplied by the transformer's weights (2 FLOPs per
     weight), but only the last one by the output head, because serving needs
     logits only for the next token. Attention's score and value products add
-    4 * layers * prompt_tokens**2 * (heads * head_dim), the forward share of
-    the PaLM paper's 12 * L * H * Q * T per token (appendix B). That count
-    ignores the causal mask's savings, so it is an upper count.
+    4 * layers * (heads * head_dim) FLOPs per query-key pair. By default every
+    pair of the prompt counts, prompt_tokens**2 of them, the forward share of
+    the PaLM paper's 12 * L * H * Q * T per token (appendix B): an upper count
+    that ignores the causal mask. With ``causal`` only the pairs a causal
+    kernel computes count, about half (``causal_attention_pairs``).
     """
     _dense_model(model)
     _require_count("prompt_tokens", prompt_tokens, MAX_TOKENS)
@@ -191,12 +204,20 @@ def prefill_flops(model: TransformerSpec, prompt_tokens: int) -> float:
     body = multiplied_parameter_count(model) - head
     weights_flops = 2.0 * body * prompt_tokens + 2.0 * head
     attention_width = model.n_heads * model.head_dim
-    attention_flops = 4.0 * model.n_layers * prompt_tokens**2 * attention_width
+    if causal:
+        pairs = causal_attention_pairs(prompt_tokens)
+    else:
+        pairs = float(prompt_tokens) ** 2
+    attention_flops = 4.0 * model.n_layers * attention_width * pairs
     return weights_flops + attention_flops
 
 
 def prefill(
-    model: TransformerSpec, gpu: Accelerator, prompt_tokens: int, dtype: str = "bf16"
+    model: TransformerSpec,
+    gpu: Accelerator,
+    prompt_tokens: int,
+    dtype: str = "bf16",
+    causal: bool = False,
 ) -> StepEstimate:
     """Estimate the prefill of one prompt on one chip (the time to first token).
 
@@ -204,7 +225,7 @@ def prefill(
     to stay on chip, which holds for the large matrix multiplications that
     dominate.
     """
-    flops = prefill_flops(model, prompt_tokens)
+    flops = prefill_flops(model, prompt_tokens, causal)
     weights = multiplied_parameter_count(model) * bytes_per_element(dtype)
     peak = gpu.peak_flops(dtype)
     return StepEstimate(

@@ -7,6 +7,9 @@ FLOPs and bytes on the replica, plus a fixed overhead. Assumptions, stated once:
 - FLOPs: 2 per multiplied weight per token (the output head only for tokens
   that need logits), plus attention's score and value products,
   4 * layers * (heads * head_dim) per query-key pair, as in ``mlsys.roofline``.
+  Pairs are counted causally (``causal_attention_pairs``), as the fused
+  attention kernels of serving engines compute them, so a prompt costs the
+  same whole or in chunks.
 - Bytes: the multiplied weights once per iteration, plus the KV cache that
   the batch's tokens read and the new entries they write.
 - KV-cache capacity is reserved in full (prompt plus output tokens) when a
@@ -40,7 +43,7 @@ from mlsys.models import (
     output_head_parameter_count,
     parameter_count,
 )
-from mlsys.roofline import multiplied_parameter_count
+from mlsys.roofline import causal_attention_pairs, multiplied_parameter_count
 from mlsys.serving_results import ReplicaTimeline, SimulationResult
 from mlsys.validation import is_integer
 from mlsys.workload import Request
@@ -252,7 +255,7 @@ class _Engine:
                 index, done_tokens = entry
                 prompt = requests[index].prompt_tokens
                 chunk = int(min(prompt - done_tokens, budget))
-                attention_pairs += chunk * (done_tokens + chunk)
+                attention_pairs += causal_attention_pairs(chunk, done_tokens)
                 kv_read += done_tokens
                 prefill_tokens += chunk
                 budget -= chunk
@@ -424,7 +427,7 @@ def simulate_static(
             next_index += 1
         now = start
         prompts = [r.prompt_tokens for r in batch]
-        pairs = float(sum(p * p for p in prompts))
+        pairs = float(sum(causal_attention_pairs(p) for p in prompts))
         duration = replica.iteration_time(sum(prompts), len(batch), pairs, 0.0)
         engine.timeline.append((now, now + duration, 0, sum(prompts), len(batch)))
         now += duration
@@ -475,9 +478,11 @@ def simulate_disaggregated(
 
     Requests go round-robin, in arrival order, to the prefill replicas, which
     run prefill-only iterations of up to ``prefill_token_budget`` tokens and
-    emit the first token. The KV cache then crosses a link of
-    ``link_bandwidth`` bytes/s (as in DistServe and Splitwise), and the
-    request joins a decode replica, round-robin in order of readiness.
+    emit the first token. The KV cache then crosses the prefill replica's link
+    of ``link_bandwidth`` bytes/s per direction (as in DistServe and
+    Splitwise), one transfer at a time, so transfers queue when the link is
+    busy. The request then joins a decode replica, round-robin in order of
+    readiness.
     """
     _check_common(requests, max_batch)
     for name, value in (
@@ -498,9 +503,13 @@ def simulate_disaggregated(
         part = engine.run(members)
         records.update(part)
         engines.append((f"prefill {k}", engine, [r.id for r in members]))
-        for request in members:
+        # Each prefill replica has its own link and sends one KV cache at a
+        # time, in the order its prefills finish: transfers queue on a busy link.
+        link_free = 0.0
+        for request in sorted(members, key=lambda r: part[r.id].first_token):
             transfer = kv_transfer_time(replica, request.prompt_tokens, link_bandwidth)
-            ready[request.id] = part[request.id].first_token + transfer
+            link_free = max(part[request.id].first_token, link_free) + transfer
+            ready[request.id] = link_free
     by_ready = sorted(ordered, key=lambda r: ready[r.id])
     for k in range(decode_replicas):
         members = [r for r in by_ready[k::decode_replicas] if r.output_tokens > 1]

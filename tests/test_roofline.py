@@ -10,6 +10,7 @@ from mlsys.roofline import (
     MAX_BATCH,
     attainable_flops,
     binding_wall,
+    causal_attention_pairs,
     decode_step,
     multiplied_parameter_count,
     operation_time,
@@ -127,6 +128,15 @@ def test_prefill_flops_weights_plus_attention():
     weights = 2 * body * tokens + 2 * head
     attention = 4 * 32 * tokens**2 * (32 * 128)
     assert prefill_flops(LLAMA3_8B, tokens) == weights + attention
+
+
+def test_causal_prefill_counts_half_the_pairs():
+    tokens = 1000
+    full = prefill_flops(LLAMA3_8B, tokens)
+    causal = prefill_flops(LLAMA3_8B, tokens, causal=True)
+    per_pair = 4 * 32 * 32 * 128
+    assert full - causal == pytest.approx(per_pair * (tokens**2 - tokens * 1001 / 2))
+    assert causal_attention_pairs(3, cached_tokens=2) == 3 * 2 + 6
 
 
 def test_long_prefill_is_compute_bound_short_is_not():

@@ -5,7 +5,7 @@ import pytest
 
 from mlsys.hardware import get_accelerator
 from mlsys.models import get_model
-from mlsys.roofline import prefill
+from mlsys.roofline import causal_attention_pairs, prefill
 from mlsys.serving_results import SLO
 from mlsys.simulator import (
     Replica,
@@ -81,7 +81,7 @@ def test_low_load_ttft_is_prefill_time():
     requests = make_requests([0.0, 100.0, 200.0], [1000, 2000, 500], [10, 10, 10])
     result = simulate_continuous(requests, REPLICA)
     for request, ttft in zip(requests, result.ttft, strict=True):
-        alone = prefill(LLAMA3_8B, H100, request.prompt_tokens).time
+        alone = prefill(LLAMA3_8B, H100, request.prompt_tokens, causal=True).time
         assert ttft == pytest.approx(alone + REPLICA.iteration_overhead, rel=0.02)
 
 
@@ -120,6 +120,25 @@ def test_disaggregated_adds_kv_transfer_before_second_token():
     transfer = kv_transfer_time(REPLICA, 4000, 1e9)
     assert transfer == pytest.approx(4000 * 131_072 / 1e9)
     assert slow_link.max_token_gap[0] >= transfer
+
+
+def test_prompt_costs_the_same_whole_or_chunked():
+    whole = REPLICA.iteration_time(4096, 1, causal_attention_pairs(4096), 0.0)
+    chunks = sum(
+        REPLICA.iteration_time(512, 1, causal_attention_pairs(512, done), done)
+        for done in range(0, 4096, 512)
+    )
+    overheads = 7 * REPLICA.iteration_overhead
+    # Chunks re-read the cached prefix, so they cost slightly more, never less.
+    assert whole <= chunks - overheads <= whole * 1.02
+
+
+def test_kv_transfers_queue_on_a_busy_link():
+    requests = make_requests([0.0, 0.0], [4000, 4000], [3, 3])
+    result = simulate_disaggregated(requests, REPLICA, 1, 1, link_bandwidth=1e9)
+    transfer = kv_transfer_time(REPLICA, 4000, 1e9)
+    second_token_wait = result.max_token_gap.max()
+    assert second_token_wait >= 2 * transfer * 0.99
 
 
 def test_goodput_and_attainment():

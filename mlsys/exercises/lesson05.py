@@ -6,6 +6,7 @@ from mlsys.explorers import prefill_decode_modes as modes
 from mlsys.hardware import get_accelerator
 from mlsys.models import get_model
 from mlsys.notebook import check_answer
+from mlsys.roofline import causal_attention_pairs
 from mlsys.simulator import Replica, kv_transfer_time
 
 H100 = get_accelerator("H100 SXM")
@@ -55,7 +56,7 @@ def expected_stall_iterations() -> float:
     mixed = replica.iteration_time(
         STALL_DECODES + STALL_PROMPT,
         STALL_DECODES + 1,
-        pairs + STALL_PROMPT**2,
+        pairs + causal_attention_pairs(STALL_PROMPT),
         pairs,
     )
     return mixed / decode_iteration_time(replica, STALL_DECODES, STALL_CONTEXT)
@@ -109,7 +110,8 @@ def per_phase_throughput() -> dict[str, float]:
     """Exercise 4: the workload's mean lengths and each phase's tokens/s per GPU.
 
     Prefill: one iteration of the prefill pool's 8,192-token budget, filled with
-    prompts of the mean length (attention counted with the mean squared length).
+    prompts of the mean length (attention pairs counted causally, averaged over
+    the prompts).
     Decode: the largest batch whose iteration, at the mean context (prompt plus
     half the output), fits the TPOT target.
     """
@@ -120,7 +122,10 @@ def per_phase_throughput() -> dict[str, float]:
     budget = 8192
     per_iteration = budget / prompts.mean()
     prefill_time = replica.iteration_time(
-        budget, per_iteration, per_iteration * float(np.mean(prompts**2)), 0.0
+        budget,
+        per_iteration,
+        per_iteration * float(np.mean(prompts * (prompts + 1) / 2)),
+        0.0,
     )
     context = prompts.mean() + outputs.mean() / 2
     batch = 1

@@ -516,7 +516,9 @@ def _readout_rows(summaries: dict[str, RunSummary], picked: str) -> str:
     header = "".join(
         f'<th scope="col" style="{cell};'
         f"{'background:#e8f1f8;' if policy == picked else ''}"
-        f'color:{POLICY_COLOURS[policy]}">{policy}'
+        # Dark text over a border in the policy's colour: the plot colours are
+        # too light for text on white.
+        f'color:#111;border-bottom:3px solid {POLICY_COLOURS[policy]}">{policy}'
         f"{' (picked)' if policy == picked else ''}</th>"
         for policy in POLICIES
     )
