@@ -69,23 +69,32 @@ def gemm_flops(m: int, n: int, k: int) -> float:
     return 2.0 * m * n * k
 
 
-def gemm_bytes(m: int, n: int, k: int, dtype: str = "bf16") -> float:
+def gemm_bytes(
+    m: int, n: int, k: int, dtype: str = "bf16", out_dtype: str | None = None
+) -> float:
     """Return the minimum bytes a GEMM moves: A and B read once, C written once.
 
     That is bytes_per_element · (M·K + K·N + M·N), with every operand in ``dtype``.
+    ``out_dtype``, when given, is the type of the output C instead: an fp8 GEMM
+    that writes a bf16 output moves 1 · (M·K + K·N) + 2 · M·N bytes.
     """
     for name, value in (("m", m), ("n", n), ("k", k)):
         _require_count(name, value)
-    return bytes_per_element(dtype) * (m * k + k * n + m * n)
+    inputs = bytes_per_element(dtype) * (m * k + k * n)
+    output = bytes_per_element(out_dtype or dtype) * (m * n)
+    return inputs + output
 
 
-def gemm_intensity(m: int, n: int, k: int, dtype: str = "bf16") -> float:
+def gemm_intensity(
+    m: int, n: int, k: int, dtype: str = "bf16", out_dtype: str | None = None
+) -> float:
     """Return a GEMM's arithmetic intensity in FLOP/byte.
 
     2·M·N·K / (bytes_per_element · (M·K + K·N + M·N)). When M is much smaller
     than K and N, as in decode, this is about 2·M / bytes_per_element.
+    ``out_dtype`` sets the output's type, as in :func:`gemm_bytes`.
     """
-    return gemm_flops(m, n, k) / gemm_bytes(m, n, k, dtype)
+    return gemm_flops(m, n, k) / gemm_bytes(m, n, k, dtype, out_dtype)
 
 
 def gemv_intensity(n: int, k: int, dtype: str = "bf16") -> float:

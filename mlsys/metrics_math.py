@@ -128,14 +128,17 @@ class WindowMeasures:
     """Measures of one run over a measurement window of its load.
 
     The window runs from ``start`` (after a warm-up) to ``end`` (the last
-    arrival). Rates count what happened inside it. Percentiles and SLO
-    attainment cover the requests that arrived inside it (``measured``).
+    arrival). Throughput (requests and tokens per second) counts the work the
+    server finished inside it, whichever request the work belonged to.
+    Percentiles, SLO attainment and goodput cover one set of requests, those
+    that arrived inside it (``measured``), so goodput is always attainment
+    times the measured arrival rate.
     """
 
     start: float  # seconds
     end: float  # seconds
     requests_per_second: float  # requests that finished inside the window
-    goodput: float  # of those, the ones that met the SLO, per second
+    goodput: float  # measured requests that met the SLO, per second of window
     output_tokens_per_second: float  # tokens generated inside the window
     slo_attainment: float  # share of the measured requests that met the SLO
     measured: np.ndarray = field(repr=False, compare=False)  # arrived in the window
@@ -159,6 +162,11 @@ def measure_load_window(
     sees the server in its steady state. Tokens are counted per iteration
     from the replicas' timelines: every decoding request gains one token per
     iteration, and each finished prefill adds a first token.
+
+    Goodput and SLO attainment are scored over the same requests, those that
+    arrived inside the window, wherever they finish. Counting the SLO-meeting
+    completions inside the window instead would, in overload, credit requests
+    that arrived during the warm-up, before the queue built up.
     """
     if not warm_up >= 0:
         raise ValueError(f"warm_up must be a time >= 0 s, got {warm_up!r}")
@@ -186,7 +194,7 @@ def measure_load_window(
         start=start,
         end=end,
         requests_per_second=float(np.count_nonzero(finished)) / duration,
-        goodput=float(np.count_nonzero(finished & met)) / duration,
+        goodput=float(np.count_nonzero(measured & met)) / duration,
         output_tokens_per_second=float(decode_tokens + first_tokens) / duration,
         slo_attainment=float(met[measured].mean()),
         measured=measured,

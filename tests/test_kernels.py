@@ -51,6 +51,13 @@ def test_gemm_bytes_counts_each_operand_once():
     assert gemm_bytes(2, 3, 4, "fp32") == 104
 
 
+def test_gemm_bytes_with_a_wider_output():
+    # fp8 A (8 elements) and B (12), bf16 C (6 elements of 2 bytes).
+    assert gemm_bytes(2, 3, 4, "fp8", out_dtype="bf16") == 8 + 12 + 12
+    assert gemm_bytes(2, 3, 4, "bf16", out_dtype="bf16") == gemm_bytes(2, 3, 4)
+    assert gemm_intensity(2, 3, 4, "fp8", "bf16") == pytest.approx(48 / 32)
+
+
 def test_gemm_intensity_is_flops_over_bytes():
     assert gemm_intensity(2, 3, 4, "bf16") == pytest.approx(48 / 52)
 
@@ -343,3 +350,19 @@ def test_nvidia_h100_datasheet_fp8_keeps_gemm_side():
         bf16_side = gemm_intensity(m, 14336, 4096, "bf16") >= bf16_ridge
         fp8_side = gemm_intensity(m, 14336, 4096, "fp8") >= fp8_ridge
         assert bf16_side == fp8_side, m
+
+
+def test_fp8_gemm_with_bf16_output_crosses_later_on_h100():
+    # A bf16 output keeps the M·N term at 2 bytes, so fp8 intensity is less
+    # than twice bf16 and the FFN up GEMM crosses the fp8 ridge at a larger M.
+    fp8_ridge = ridge_point(H100.peak_flops("fp8"), H100.memory_bandwidth)
+
+    def first(**kwargs):
+        return next(
+            m
+            for m in range(1, 10_000)
+            if gemm_intensity(m, 14336, 4096, "fp8", **kwargs) >= fp8_ridge
+        )
+
+    assert first() == 326
+    assert first(out_dtype="bf16") == 354

@@ -52,7 +52,7 @@ def explorer():
 
 
 def test_every_position_has_a_rendered_frame(explorer):
-    assert len(explorer.frames) == len(M_POSITIONS) == 20
+    assert len(explorer.frames) == len(M_POSITIONS) == 23
     for frame in explorer.frames:
         assert "data:image/png;base64," in frame.value
         assert 'alt="Log-log roofline of the H100 SXM in bf16' in frame.value
@@ -74,6 +74,16 @@ def test_slider_spans_one_to_8192_in_order():
     assert M_POSITIONS[0] == 1
     assert M_POSITIONS[-1] == 8192
     assert list(M_POSITIONS) == sorted(set(M_POSITIONS))
+
+
+def test_static_frames_bracket_the_h100_bf16_crossing():
+    # The default frames must show the FFN up GEMM on both sides of the ridge at
+    # neighbouring slider positions close to the crossing, M = 326.
+    crossing = lesson02.expected_crossover_tokens()
+    below = max(m for m in M_POSITIONS if m < crossing)
+    above = min(m for m in M_POSITIONS if m >= crossing)
+    assert crossing - below <= 16
+    assert above - crossing <= 16
 
 
 def test_shapes_come_from_model_catalog():

@@ -79,6 +79,14 @@ def test_goodput_collapses_past_capacity(sweep):
     assert last.slo_attainment < lul.ATTAINMENT_TARGET
 
 
+def test_goodput_and_attainment_count_the_same_requests(sweep):
+    for m in sweep.measures(DEFAULT_SLO):
+        arrivals = np.count_nonzero(m.measured) / m.duration
+        assert m.goodput == pytest.approx(m.slo_attainment * arrivals)
+        if m.slo_attainment == 0:
+            assert m.goodput == 0
+
+
 def test_tighter_slo_lowers_goodput(sweep):
     loose = sweep.goodput_rate(sweep.measures(DEFAULT_SLO))
     tight = sweep.goodput_rate(sweep.measures(SLO(ttft=0.2, tpot=0.015)))
@@ -187,7 +195,7 @@ def test_format_price():
         (lesson03.check_time_in_system, lesson03.expected_time_in_system),
         (lesson03.check_sessions_hit, lesson03.expected_sessions_hit_percent),
         (lesson03.check_cost_per_million, lesson03.expected_cost_per_million),
-        (lesson03.check_h200_goodput, lesson03.expected_h200_goodput),
+        (lesson03.check_h200_capacity, lesson03.expected_h200_capacity),
     ],
 )
 def test_checks_accept_the_answer_and_hide_it(check, expected):
@@ -213,6 +221,10 @@ def test_cost_exercise_uses_measured_tokens():
     assert lesson03.expected_cost_per_million() == pytest.approx(expected)
 
 
-def test_h200_goodput_beats_h100(sweep):
-    h100 = sweep.goodput_rate(sweep.measures(lesson03.EXERCISE_SLO))
-    assert lesson03.expected_h200_goodput() > h100
+def test_h200_capacity_beats_h100_by_less_than_bandwidth(sweep):
+    h100 = sweep.measures(lesson03.EXERCISE_SLO)[-1].requests_per_second
+    h200 = lesson03.expected_h200_capacity()
+    # Robust, not a knife-edge: well clear of the grid spacing and of noise.
+    assert 1.05 < h200 / h100 < 1.3
+    # The overload run is saturated on the H200 too: completions lag arrivals.
+    assert h200 < 0.8 * lesson03.CAPACITY_EXERCISE_RATE

@@ -285,3 +285,13 @@ def test_tpot_batch_is_the_largest_within_target():
 
 def test_throughput_gain_favours_continuous():
     assert lesson04.expected_throughput_gain() > 1.5
+
+
+def test_throughput_gain_uses_the_steady_window():
+    requests = policies.explorer_workload(lesson04.SATURATING_RATE)
+    static = simulate_static(requests, REPLICA, lesson04.SATURATING_MAX_BATCH)
+    continuous = simulate_continuous(requests, REPLICA, lesson04.SATURATING_MAX_BATCH)
+    steady = policies.steady_throughput(continuous) / policies.steady_throughput(static)
+    whole = continuous.output_tokens_per_second / static.output_tokens_per_second
+    assert lesson04.expected_throughput_gain() == pytest.approx(steady)
+    assert not lesson04.check_throughput_gain(whole).startswith("Correct")

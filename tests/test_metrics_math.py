@@ -158,7 +158,9 @@ def test_window_counts_hand_made_tokens():
     # Only request 0 finishes inside [0, 10] s, with its 3 tokens.
     assert measures.requests_per_second == pytest.approx(0.1)
     assert measures.output_tokens_per_second == pytest.approx(0.3)
-    assert measures.goodput == pytest.approx(0.1)
+    # Both requests arrive inside the window and meet the SLO; goodput counts
+    # the same requests as attainment, though request 1 finishes after the end.
+    assert measures.goodput == pytest.approx(0.2)
     assert measures.slo_attainment == 1.0
 
 
@@ -172,6 +174,15 @@ def test_window_warm_up_moves_start():
     assert measures.requests_per_second == pytest.approx(1 / 7.5)
     assert list(measures.measured) == [False, True]
     assert measures.slo_attainment == 0.0  # request 1 waits 1 s for its token
+    # Request 0 meets the SLO but arrived during the warm-up: no goodput.
+    assert measures.goodput == 0.0
+
+
+def test_goodput_and_attainment_share_their_requests():
+    run = simulate_continuous(poisson_workload(60.0, 1800, seed=3), REPLICA)
+    measures = measure_load_window(run, SLO(0.5, 0.05), warm_up=15.0)
+    arrivals = np.count_nonzero(measures.measured) / measures.duration
+    assert measures.goodput == pytest.approx(measures.slo_attainment * arrivals)
 
 
 def test_window_rejects_warm_up_past_last_arrival():
@@ -183,7 +194,7 @@ def test_window_matches_offered_rate_below_capacity():
     run = simulate_continuous(poisson_workload(20.0, 1200, seed=3), REPLICA)
     measures = measure_load_window(run, SLO(0.5, 0.05), warm_up=15.0)
     assert measures.requests_per_second == pytest.approx(20.0, rel=0.05)
-    assert measures.goodput <= measures.requests_per_second
+    assert measures.goodput == pytest.approx(20.0, rel=0.05)
     # Tokens/s is the request rate times the mean answer length.
     mean_tokens = float(run.output_tokens.mean())
     assert measures.output_tokens_per_second == pytest.approx(

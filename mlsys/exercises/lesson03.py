@@ -39,17 +39,20 @@ def expected_cost_per_million() -> float:
     return cost_per_million_tokens(H100_RENTAL.low, cost_exercise_tokens_per_second())
 
 
-def expected_h200_goodput() -> float:
-    """Exercise 5: per-GPU goodput of Llama 3 8B on one H200 SXM, requests/s.
+CAPACITY_EXERCISE_RATE = 70.0  # requests/s, the explorer's highest position
 
-    Read off the explorer's rate grid at the lesson's default SLO, as the
-    highest swept rate at which 90 % of requests meet it.
+
+def expected_h200_capacity() -> float:
+    """Exercise 5: requests/s that one H200 SXM completes in overload.
+
+    Completions per second of Llama 3 8B over the measurement window of the
+    run at 70 requests/s, where the batch is full on both chips. It is the
+    capacity, read far from the SLO cliff, so it does not hinge on whether one
+    swept rate lands a hair above or below the 90 % goal.
     """
     sweep = run_sweep("H200 SXM", "Llama 3 8B")
-    goodput = sweep.goodput_rate(sweep.measures(EXERCISE_SLO))
-    if goodput is None:
-        raise RuntimeError("no swept rate meets the SLO on the H200 SXM")
-    return goodput
+    index = sweep.rates.index(CAPACITY_EXERCISE_RATE)
+    return sweep.measures(EXERCISE_SLO)[index].requests_per_second
 
 
 def check_tpot(answer_ms: float | None) -> str:
@@ -75,6 +78,6 @@ def check_cost_per_million(answer_usd: float | None) -> str:
     return check_answer(answer_usd, expected_cost_per_million())
 
 
-def check_h200_goodput(answer_rate: float | None) -> str:
-    """Check exercise 5 (requests/s on the slider's grid, 1 % tolerance)."""
-    return check_answer(answer_rate, expected_h200_goodput(), rel_tol=0.01)
+def check_h200_capacity(answer_rate: float | None) -> str:
+    """Check exercise 5 (completed requests/s, 2 % tolerance)."""
+    return check_answer(answer_rate, expected_h200_capacity())

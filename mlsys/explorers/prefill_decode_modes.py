@@ -12,7 +12,8 @@ Three ways to serve one workload on the same number of GPUs:
 Requests go round-robin, in arrival order, to the colocated replicas, as they do
 to the prefill pool in :func:`mlsys.simulator.simulate_disaggregated`. The
 simulator's assumptions (roofline iteration times, a 2 ms overhead per
-iteration, KV capacity reserved up front, no link contention) apply here too.
+iteration, KV capacity reserved up front, KV transfers queued on each prefill
+GPU's own link with no bandwidth shared between links) apply here too.
 """
 
 import dataclasses
@@ -197,8 +198,9 @@ def simulate_mode(
     """Simulate one serving mode on ``pools.total`` GPUs.
 
     ``token_budget`` applies to the chunked mode only. The disaggregated
-    prefill pool keeps the simulator's default budget of 8,192 tokens, which
-    batches whole prompts.
+    prefill pool keeps the simulator's default budget of 8,192 prompt tokens
+    per iteration: it batches prompts up to that budget and splits a prompt
+    that does not fit in what is left of it across iterations.
     """
     if mode == "colocated":
         return simulate_colocated(requests, replica, pools.total, max_batch)

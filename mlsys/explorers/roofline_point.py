@@ -36,6 +36,9 @@ M_POSITIONS = (
     128,
     192,
     256,
+    288,
+    320,
+    336,
     384,
     512,
     768,
@@ -47,7 +50,9 @@ M_POSITIONS = (
     8192,
 )
 """Slider positions for M: powers of two, with points 1.5 times each added from 64
-to 3,072, where the GEMMs cross the ridges of the catalog's chips."""
+to 3,072, where the GEMMs cross the ridges of the catalog's chips, and 288, 320
+and 336 around M = 326, where Llama 3 8B's FFN up GEMM crosses the H100 SXM's
+bf16 ridge, so that the crossing can be found on the static page."""
 
 DTYPES = ("bf16", "fp8")
 """Data types offered; a chip without fp8 tensor cores shows a message for fp8."""
