@@ -36,9 +36,9 @@ def check_answer(answer: float | None, expected: float, rel_tol: float = 0.02) -
     if not isinstance(answer, int | float) or not math.isfinite(answer):
         return f"Not a number: {answer!r}. Enter a plain number in the unit asked for."
     if math.isclose(answer, expected, rel_tol=rel_tol):
-        if rel_tol < 0.005:
+        if rel_tol < 0.001:
             return "Correct."
-        return f"Correct (within {rel_tol:.0%})."
+        return f"Correct (within {rel_tol * 100:g} %)."
     ratio = answer / expected if expected else float("inf")
     if 0.9 < ratio < 1.1:
         return "Close, but outside the tolerance: check your rounding and units."

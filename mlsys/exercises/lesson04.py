@@ -113,9 +113,9 @@ def check_tpot_batch(answer: float | None) -> str:
 
 
 def check_throughput_gain(answer: float | None) -> str:
-    """Check exercise 5 (a ratio, 1 % tolerance).
+    """Check exercise 5 (a ratio, 0.5 % tolerance).
 
-    The whole-run ratio of ``output_tokens_per_second`` falls outside it, so
-    the check rejects that answer.
+    The whole-run ratio of ``output_tokens_per_second`` falls outside it, also
+    when rounded to 2.3, so the check rejects that answer.
     """
-    return check_answer(answer, expected_throughput_gain(), rel_tol=0.01)
+    return check_answer(answer, expected_throughput_gain(), rel_tol=0.005)
