@@ -56,8 +56,9 @@ def test_deepseek_v3_report_671b_total_37b_active():
 
 
 def test_kwon2023_vllm_opt13b_kv_cache_800kb_per_token():
-    # Section 3: 2 (key, value) x 5120 (hidden) x 40 (layers) x 2 bytes, which
-    # the paper writes as 800 KB; the unit is 1,024 bytes.
+    # The vLLM paper (Kwon et al., SOSP 2023), section 3, computes 2 (key and
+    # value) x 5120 (hidden) x 40 (layers) x 2 bytes and writes it as 800 KB,
+    # with KB meaning 1,024 bytes.
     assert kv_cache_bytes_per_token(get_model("OPT-13B"), "fp16") == 800 * 1024
 
 
