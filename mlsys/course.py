@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Lesson:
-    """One lesson of the plan and the notebook that holds it, once written."""
+    """One lesson of the plan, and the notebook that contains it once written."""
 
     number: int
     title: str
@@ -13,7 +13,7 @@ class Lesson:
     notebook: str  # file name under notebooks/, without the .ipynb suffix
 
     def is_published(self, toc: str) -> bool:
-        """Whether the book's table of contents (the text of _toc.yml) lists it.
+        """Return whether the book's table of contents (the text of _toc.yml) lists it.
 
         A notebook still being written can sit in notebooks/ without a link
         from the course map, because the map follows the table of contents.

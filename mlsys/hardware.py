@@ -52,7 +52,7 @@ class Interconnect:
 
     Vendors quote some links as the sum of both directions and others per
     direction. ``quoted_bandwidth`` keeps the vendor's figure as printed and
-    ``quoted_is_bidirectional`` says which it is, so that two links are only
+    ``quoted_is_bidirectional`` records which it is, so that two links are only
     ever compared per direction.
     """
 

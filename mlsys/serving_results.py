@@ -38,7 +38,7 @@ class SLO:
 
 @dataclass(frozen=True)
 class ReplicaTimeline:
-    """What one replica did, iteration by iteration (see TIMELINE_COLUMNS)."""
+    """Per-iteration record of one replica's work (see TIMELINE_COLUMNS)."""
 
     name: str
     iterations: np.ndarray  # shape (iterations, 5)
@@ -62,7 +62,7 @@ class SimulationResult:
     finish: np.ndarray
     prompt_tokens: np.ndarray
     output_tokens: np.ndarray
-    max_token_gap: np.ndarray  # longest wait between two tokens of each request
+    max_token_gap: np.ndarray  # maximum wait between two tokens of each request
     replicas: list[ReplicaTimeline]
 
     @property

@@ -361,7 +361,7 @@ def simulate_continuous(
 
     With ``token_budget`` None a new request's whole prompt runs in the next
     iteration, beside the running decodes (as in Orca). With a budget, each
-    iteration holds at most that many tokens: the decodes first, then chunks
+    iteration contains at most that many tokens: the decodes first, then chunks
     of waiting prompts (chunked prefill, as in Sarathi-Serve).
     """
     _check_common(requests, max_batch)

@@ -1,4 +1,4 @@
-"""Where a catalog figure comes from."""
+"""Source records for catalog figures."""
 
 from dataclasses import dataclass
 

@@ -8,12 +8,12 @@ import numbers
 
 
 def is_integer(value: object) -> bool:
-    """Whether ``value`` is an integer, numpy's included, and not a boolean."""
+    """Return whether ``value`` is an integer (numpy's included) and not a boolean."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def is_finite_number(value: object) -> bool:
-    """Whether ``value`` is a finite real number, numpy's included, not a boolean."""
+    """Return whether ``value`` is a finite real number, not a boolean."""
     return (
         isinstance(value, numbers.Real)
         and not isinstance(value, bool)

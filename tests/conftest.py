@@ -1,7 +1,7 @@
 """Shared pytest settings.
 
-nbval waits only 5 s for each output message after a cell finishes, which is
-too short on a loaded two-core runner; give it a minute instead.
+nbval waits only 5 s for each output message after a cell finishes. That is
+too short on a loaded two-core runner, so the limit here is a minute.
 """
 
 NBVAL_OUTPUT_TIMEOUT_SECONDS = 60

@@ -11,14 +11,12 @@ them identical (see ``LoadSweep``), which keeps a picker change fast.
 """
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-from PIL import Image
 
 from mlsys.explorers.frames import FrameExplorer
 from mlsys.formatting import format_time
@@ -29,6 +27,7 @@ from mlsys.plotting import (
     figure_to_png,
     log10_axis,
     new_figure,
+    palette_png,
     png_data_uri,
 )
 from mlsys.serving_results import SimulationResult
@@ -351,15 +350,8 @@ def load_sweep(gpu_name: str = DEFAULT_GPU, model_name: str = DEFAULT_MODEL):
 
 
 def _palette_png(figure) -> bytes:
-    """Render a figure as a PNG of at most 128 colours, about a third of the size.
-
-    Every frame is stored in the notebook, so its size counts. A line plot on
-    white loses nothing visible with a palette.
-    """
-    image = Image.open(io.BytesIO(figure_to_png(figure, dpi=_FIGURE_DPI)))
-    buffer = io.BytesIO()
-    image.convert("RGB").quantize(colors=128).save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+    """Render a figure as a PNG of at most 128 colours."""
+    return palette_png(figure_to_png(figure, dpi=_FIGURE_DPI), 128)
 
 
 def _rate_label(rate: float) -> str:

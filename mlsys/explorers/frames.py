@@ -1,7 +1,7 @@
 """A slider explorer whose frames are pre-rendered, so it works with no kernel.
 
 The slider's ``index`` is linked in the browser (``jslink``) to a ``Stack``
-that holds one HTML frame per slider position. When the notebook is executed,
+that contains one HTML frame per slider position. When the notebook is executed,
 every frame is rendered and saved with the widget state, so on a static web
 page moving the slider switches frames with no kernel. In a running notebook
 the pickers are live too: changing one re-renders the frame on screen at once
@@ -22,7 +22,7 @@ RenderFrame = Callable[[Mapping[str, object], object], str]
 
 
 def is_static_build() -> bool:
-    """Whether this kernel is executing a notebook for the static book."""
+    """Return whether this kernel is executing a notebook for the static book."""
     return os.environ.get(STATIC_BUILD_VARIABLE, "") == "1"
 
 

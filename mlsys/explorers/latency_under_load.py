@@ -15,14 +15,11 @@ because the figure's background draws every one of them.
 """
 
 import html
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
-from PIL import Image
 
 from mlsys.costs import H100_RENTAL, cost_per_million_tokens
 from mlsys.explorers.frames import FrameExplorer
@@ -30,7 +27,14 @@ from mlsys.formatting import format_bytes, format_time, format_usd
 from mlsys.hardware import accelerator_names, get_accelerator
 from mlsys.metrics_math import WindowMeasures, highest_rate_meeting, measure_load_window
 from mlsys.models import get_model, weight_bytes
-from mlsys.plotting import OKABE_ITO, MarkerLayer, new_figure, png_data_uri
+from mlsys.plotting import (
+    OKABE_ITO,
+    MarkerLayer,
+    log10_axis,
+    new_figure,
+    palette_png,
+    png_data_uri,
+)
 from mlsys.serving_results import SLO, SimulationResult
 from mlsys.simulator import Replica, simulate_continuous
 from mlsys.workload import poisson_workload
@@ -144,18 +148,6 @@ def _log_limits(low: float, high: float) -> tuple[float, float]:
     return 10 ** np.floor(np.log10(low)), 10 ** np.ceil(np.log10(high))
 
 
-def _plain_number(value: float, _position: object = None) -> str:
-    return f"{value:g}" if value < 1e4 else f"{value / 1e3:g}k"
-
-
-def _log_axis(axis) -> None:
-    axis.set_xscale("log")
-    axis.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
-    axis.xaxis.set_major_formatter(FuncFormatter(_plain_number))
-    # Minor ticks on a log axis cost most of a redraw and add little here.
-    axis.xaxis.set_minor_locator(NullLocator())
-
-
 class _LoadFigure:
     """TTFT and TPOT distributions, and goodput against offered load.
 
@@ -170,7 +162,7 @@ class _LoadFigure:
         ttft_axis, tpot_axis, rate_axis = self.figure.axes
         self._axes = {"ttft": ttft_axis, "tpot": tpot_axis}
         for axis, title in ((ttft_axis, "TTFT"), (tpot_axis, "TPOT")):
-            _log_axis(axis)
+            log10_axis(axis, "x")
             axis.set_ylim(0, 1.02)
             axis.set_title(f"{title} distribution")
         ttft_axis.set_xlabel("Time to first token (ms)")
@@ -287,15 +279,7 @@ class _LoadFigure:
                 mark.set_data([points[p]], [p / 100])
         self._throughput_point.set_data([rate], [measures.requests_per_second])
         self._goodput_point.set_data([rate], [measures.goodput])
-        return _palette_png(self._layer.png())
-
-
-def _palette_png(png: bytes) -> bytes:
-    """Re-encode a PNG with a 64-colour palette: about a third of the bytes."""
-    image = Image.open(io.BytesIO(png)).quantize(colors=64, dither=Image.Dither.NONE)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+        return palette_png(self._layer.png(), 64, dither=False)
 
 
 _FIGURE: _LoadFigure | None = None
